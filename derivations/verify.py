@@ -106,17 +106,23 @@ def prove(derivation: Derivation, seed: int = 0) -> tuple[Check, ...]:
     return _prove_at_points(derivation, arrays, auto, seed)
 
 
+def _substituted(cells: np.ndarray, point: dict) -> np.ndarray:
+    """Every entry of an object array with the symbols replaced by the point's rationals."""
+    out = np.empty(cells.shape, dtype=object)
+    for index in np.ndindex(cells.shape):
+        out[index] = sp.sympify(cells[index]).xreplace(point)
+    return out
+
+
 def _prove_at_points(derivation, arrays, auto, seed) -> tuple[Check, ...]:
     rng = random.Random(seed)
     symbols = [cell for cells in arrays.values() for cell in cells.ravel()]
     per_gradient: dict[tuple[str, str], Check] = {}
     for _ in range(POINT_COUNT):
         point = _random_point(symbols, rng)
-        exact_arrays = {name: np.vectorize(lambda c: point[c], otypes=[object])(cells)
-                        for name, cells in arrays.items()}
+        exact_arrays = {name: _substituted(cells, point) for name, cells in arrays.items()}
         _, trace = evaluate(derivation, exact_arrays, mode="symbolic")
-        auto_here = {name: np.vectorize(lambda e: e.xreplace(point), otypes=[object])(grad)
-                     for name, grad in auto.items()}
+        auto_here = {name: _substituted(grad, point) for name, grad in auto.items()}
 
         def tiny(expr):
             return abs(sp.N(expr, 60)) < sp.Float("1e-45", 60)

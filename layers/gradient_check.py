@@ -59,7 +59,7 @@ def sampled_numerical_gradient(
     flat_positions = rng.choice(x.size, size=min(count, x.size), replace=False)  # (count,)
     indices = np.unravel_index(np.sort(flat_positions), x.shape)  # ndim arrays of (count,)
     values = np.empty(len(flat_positions), dtype=np.float64)  # (count,)
-    for k, index in enumerate(zip(*indices)):
+    for k, index in enumerate(zip(*indices, strict=True)):
         original = x[index]
         try:
             x[index] = original + h

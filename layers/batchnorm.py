@@ -51,10 +51,10 @@ def _check_inputs(x, gamma, beta, bn_param):
 
 def _running_stat(bn_param, key: str, n_features: int) -> np.ndarray:
     """Read ``bn_param[key]`` (zeros of shape (D,) when absent) as a float64 (D,) array."""
-    if key not in bn_param:
+    if key not in bn_param:  # first call: no running statistic yet
         return np.zeros(n_features, dtype=np.float64)  # (D,) the course starts from zeros
     stat = v.as_float_array(f"bn_param[{key!r}]", bn_param[key], 1, "(D,)")  # (D,)
-    v.require_shape(f"bn_param[{key!r}]", stat, (n_features,), "(D,)")
+    v.require_shape(f"bn_param[{key!r}]", stat, (n_features,), "(D,)")  # (1,) would broadcast silently
     return stat
 
 
@@ -80,20 +80,20 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     - out: array of shape (N, D)
     - cache: ``BatchnormCache`` (its ``mode`` records which statistics were used)
     """
-    x, gamma, beta, mode, eps, momentum = _check_inputs(x, gamma, beta, bn_param)
+    x, gamma, beta, mode, eps, momentum = _check_inputs(x, gamma, beta, bn_param)  # x (N, D); gamma, beta (D,)
     n_features = x.shape[1]  # D
     running_mean = _running_stat(bn_param, "running_mean", n_features)  # (D,)
     running_var = _running_stat(bn_param, "running_var", n_features)  # (D,)
 
-    if mode == "test":
+    if mode == "test":  # normalize with the running statistics, leave them unchanged
         x_minus_mu = x - running_mean  # (N, D) - (D,) -> (N, D)  Eqn 1.11
         std = np.sqrt(running_var + eps)  # (D,) -> (D,)  Eqn 1.11
-        inv_std = 1.0 / std  # (D,) -> (D,)
+        inv_std = 1.0 / std  # (D,) -> (D,)  Eqn 1.11
         x_hat = x_minus_mu * inv_std  # (N, D) * (D,) -> (N, D)  Eqn 1.11
         out = gamma * x_hat + beta  # (D,) * (N, D) + (D,) -> (N, D)  Eqn 1.11
         bn_param["running_mean"] = running_mean  # unchanged, stored as (D,) float64
         bn_param["running_var"] = running_var  # unchanged, stored as (D,) float64
-        cache = BatchnormCache("test", x, gamma, x_minus_mu, running_var, eps, std, inv_std, x_hat)
+        cache = BatchnormCache("test", x, gamma, x_minus_mu, running_var, eps, std, inv_std, x_hat)  # constants
         return out, cache
 
     mu = x.mean(axis=0)  # (N, D) -> (D,)  Eqn 1.0
@@ -108,7 +108,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu  # (D,)  Eqn 1.9
     bn_param["running_var"] = momentum * running_var + (1 - momentum) * var  # (D,)  Eqn 1.10
-    cache = BatchnormCache("train", x, gamma, x_minus_mu, var, eps, std, inv_std, x_hat)
+    cache = BatchnormCache("train", x, gamma, x_minus_mu, var, eps, std, inv_std, x_hat)  # every graph node
     return out, cache
 
 
@@ -138,7 +138,7 @@ def batchnorm_backward(dout, cache):
     - dgamma: gradient with respect to gamma, of shape (D,)
     - dbeta: gradient with respect to beta, of shape (D,)
     """
-    dout = _check_backward(dout, cache)
+    dout = _check_backward(dout, cache)  # (N, D), same shape as the forward's x
     n_rows = dout.shape[0]  # N
     dbeta = dout.sum(axis=0)  # (N, D) -> (D,)  Eqn 1.12
     dscaled = dout  # (N, D), the + beta node passes the gradient through  Eqn 1.13
@@ -171,7 +171,7 @@ def batchnorm_backward_alt(dout, cache):
     - dgamma: of shape (D,)
     - dbeta: of shape (D,)
     """
-    dout = _check_backward(dout, cache)
+    dout = _check_backward(dout, cache)  # (N, D), same shape as the forward's x
     if cache.mode == "test":  # no batch statistics to differentiate: same as the staged pass
         return batchnorm_backward(dout, cache)  # Eqns 1.12, 1.14, 1.27
     n_rows = dout.shape[0]  # N

@@ -108,10 +108,8 @@ def sliding_output_size(
     """
     padded = size + 2 * pad
     if window > padded:
-        raise ValueError(
-            f"{window_name}={window} is larger than the padded input {axis} + 2*pad = "
-            f"{size} + 2*{pad} = {padded}"
-        )
+        where = f"the padded input {axis} + 2*pad = {size} + 2*{pad} = {padded}" if pad else f"the input {axis}={size}"
+        raise ValueError(f"{window_name}={window} is larger than {where}")
     span = padded - window
     if span % stride != 0:
         raise ValueError(

@@ -1,0 +1,239 @@
+"""Part 2 - convolution: naive loops for reading, and an im2col + BLAS twin for speed.
+
+Equation numbers (``Eqn 2.n``) refer to ``derivations/conv.py``:
+2.0 zero padding, 2.1 output size, 2.2 forward, 2.3 db, 2.4 dw, 2.5 dx_pad, 2.6 crop;
+2.7-2.10 the same in im2col matrix form (2.7 X_col, 2.8 dW_row, 2.9 dX_col, 2.10 col2im).
+
+Both versions accept any stride, pad and (non-square) kernel and agree to rounding.
+Non-finite values (nan, inf) in the inputs are allowed and propagate as NumPy defines.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from layers import validation as v
+
+
+class ConvCache(NamedTuple):
+    """What ``conv_forward_naive`` keeps for ``conv_backward_naive``."""
+
+    x: np.ndarray  # (N, C, H, W) input
+    w: np.ndarray  # (F, C, HH, WW) filters
+    b: np.ndarray  # (F,) biases
+    stride: int  # step between windows
+    pad: int  # zeros added on each side of H and W
+    x_pad: np.ndarray  # (N, C, H + 2*pad, W + 2*pad) padded input, Eqn 2.0
+
+
+class ConvFastCache(NamedTuple):
+    """What ``conv_forward_fast`` keeps for ``conv_backward_fast``."""
+
+    x: np.ndarray  # (N, C, H, W) input
+    w: np.ndarray  # (F, C, HH, WW) filters
+    b: np.ndarray  # (F,) biases
+    stride: int  # step between windows
+    pad: int  # zeros added on each side of H and W
+    x_cols: np.ndarray  # (C*HH*WW, N*H'*W') one receptive field per column, Eqn 2.7
+
+
+def _check_inputs(x, w, b, conv_param):
+    """Validate and convert the forward inputs; returns (x, w, b, stride, pad, out_height, out_width)."""
+    x = v.as_float_array("x", x, 4, "(N, C, H, W)")  # (N, C, H, W)
+    w = v.as_float_array("w", w, 4, "(F, C, HH, WW)")  # (F, C, HH, WW)
+    b = v.as_float_array("b", b, 1, "(F,)")  # (F,)
+    n_filters, w_channels, kernel_height, kernel_width = w.shape  # F, C, HH, WW
+    if w_channels != x.shape[1]:
+        raise ValueError(
+            f"w has C={w_channels} channels but x has C={x.shape[1]}: w of shape {w.shape} "
+            f"must be (F, C, HH, WW) = ({n_filters}, {x.shape[1]}, {kernel_height}, {kernel_width})"
+        )
+    v.require_shape("b", b, (n_filters,), "(F,)")  # (1,) would broadcast silently
+    v.require_mapping("conv_param", conv_param)
+    stride = v.positive_int("stride", v.require_key("conv_param", conv_param, "stride"), "conv_param")
+    pad = v.nonnegative_int("pad", v.require_key("conv_param", conv_param, "pad"), "conv_param")
+    out_height = v.sliding_output_size("H", x.shape[2], kernel_height, stride, pad, "HH")  # H'  Eqn 2.1
+    out_width = v.sliding_output_size("W", x.shape[3], kernel_width, stride, pad, "WW")  # W'  Eqn 2.1
+    return x, w, b, stride, pad, out_height, out_width
+
+
+def _check_backward(dout, cache, cache_type, forward_name: str) -> np.ndarray:
+    """Validate the cache type and that ``dout`` has the forward output's shape (N, F, H', W')."""
+    v.require_cache(cache, cache_type, forward_name)  # a wrong cache type is a ValueError
+    n_images, _, height, width = cache.x.shape  # N, C, H, W
+    n_filters, _, kernel_height, kernel_width = cache.w.shape  # F, C, HH, WW
+    out_height = 1 + (height + 2 * cache.pad - kernel_height) // cache.stride  # H'  Eqn 2.1
+    out_width = 1 + (width + 2 * cache.pad - kernel_width) // cache.stride  # W'  Eqn 2.1
+    expected = (n_images, n_filters, out_height, out_width)  # (N, F, H', W')
+    return v.array_of_shape("dout", dout, expected, "(N, F, H', W')")
+
+
+def _zero_pad(x: np.ndarray, pad: int) -> np.ndarray:
+    """(N, C, H, W) -> (N, C, H + 2*pad, W + 2*pad) with a zero border (Eqn 2.0); ``x`` itself if pad=0."""
+    if pad == 0:  # no border to add
+        return x  # x is only ever read, so no copy
+    n_images, channels, height, width = x.shape  # N, C, H, W
+    x_pad = np.zeros((n_images, channels, height + 2 * pad, width + 2 * pad))  # (N, C, H+2p, W+2p)  Eqn 2.0
+    x_pad[:, :, pad : pad + height, pad : pad + width] = x  # interior <- x, border stays 0  Eqn 2.0
+    return x_pad
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """Convolution forward pass, one output position at a time (for reading, not for speed).
+
+    Inputs:
+    - x: input data of shape (N, C, H, W); nan and inf are allowed and propagate
+    - w: filter weights of shape (F, C, HH, WW)
+    - b: biases of shape (F,)
+    - conv_param: dict with
+      - stride: whole number >= 1, step between neighbouring windows (required)
+      - pad: whole number >= 0, zeros added on every side of H and W (required)
+
+    Returns a tuple of:
+    - out: output of shape (N, F, H', W') with H' = 1 + (H + 2*pad - HH) / stride and
+      W' = 1 + (W + 2*pad - WW) / stride (both must be whole numbers)
+    - cache: ``ConvCache``
+    """
+    x, w, b, stride, pad, out_height, out_width = _check_inputs(x, w, b, conv_param)  # H', W'  Eqn 2.1
+    n_filters, _, kernel_height, kernel_width = w.shape  # F, C, HH, WW
+    x_pad = _zero_pad(x, pad)  # (N, C, H, W) -> (N, C, H+2p, W+2p)  Eqn 2.0
+    out = np.empty((x.shape[0], n_filters, out_height, out_width))  # (N, F, H', W')  Eqn 2.1
+    for i in range(out_height):  # each output row
+        for j in range(out_width):  # each output column
+            rows = slice(i * stride, i * stride + kernel_height)  # HH input rows under out[:, :, i, j]
+            cols = slice(j * stride, j * stride + kernel_width)  # WW input columns under out[:, :, i, j]
+            window = x_pad[:, :, rows, cols]  # (N, C, HH, WW) receptive field
+            out[:, :, i, j] = np.einsum("nckl,fckl->nf", window, w) + b  # sum over c,k,l -> (N, F)  Eqn 2.2
+    return out, ConvCache(x, w, b, stride, pad, x_pad)
+
+
+def conv_backward_naive(dout, cache):
+    """Convolution backward pass, one output position at a time (for reading, not for speed).
+
+    Each output position sends its upstream gradient back to the window it read:
+    windows that overlap (stride < kernel) add their contributions (Eqn 2.5).
+
+    Inputs:
+    - dout: upstream gradient of shape (N, F, H', W')
+    - cache: ``ConvCache`` from ``conv_forward_naive``
+
+    Returns a tuple of:
+    - dx: gradient with respect to x, of shape (N, C, H, W)
+    - dw: gradient with respect to w, of shape (F, C, HH, WW)
+    - db: gradient with respect to b, of shape (F,)
+    """
+    dout = _check_backward(dout, cache, ConvCache, "conv_forward_naive")  # (N, F, H', W')
+    stride, pad, x_pad, w = cache.stride, cache.pad, cache.x_pad, cache.w  # x_pad (N, C, H+2p, W+2p)
+    _, _, kernel_height, kernel_width = w.shape  # F, C, HH, WW
+    height, width = cache.x.shape[2:]  # H, W
+    db = dout.sum(axis=(0, 2, 3))  # (N, F, H', W') -> (F,)  Eqn 2.3
+    dw = np.zeros(w.shape)  # (F, C, HH, WW) accumulator  Eqn 2.4
+    dx_pad = np.zeros(x_pad.shape)  # (N, C, H+2p, W+2p) accumulator  Eqn 2.5
+    for i in range(dout.shape[2]):  # each output row
+        for j in range(dout.shape[3]):  # each output column
+            rows = slice(i * stride, i * stride + kernel_height)  # HH input rows under out[:, :, i, j]
+            cols = slice(j * stride, j * stride + kernel_width)  # WW input columns under out[:, :, i, j]
+            grad = dout[:, :, i, j]  # (N, F) upstream gradient at this position
+            window = x_pad[:, :, rows, cols]  # (N, C, HH, WW) what the forward read here
+            dw += np.einsum("nf,nckl->fckl", grad, window)  # sum over n -> (F, C, HH, WW)  Eqn 2.4
+            dx_pad[:, :, rows, cols] += np.einsum("nf,fckl->nckl", grad, w)  # sum over f  Eqn 2.5
+    dx = dx_pad[:, :, pad : pad + height, pad : pad + width].copy()  # crop -> (N, C, H, W)  Eqn 2.6
+    return dx, dw, db
+
+
+def _im2col(x_pad: np.ndarray, kernel_height: int, kernel_width: int, stride: int) -> np.ndarray:
+    """Copy every receptive field into one column: (N, C, H+2p, W+2p) -> (C*HH*WW, N*H'*W').
+
+    Row (c, k, l) and column (n, i, j) hold ``x_pad[n, c, i*stride + k, j*stride + l]``.
+    """
+    channels = x_pad.shape[1]  # C
+    windows = sliding_window_view(x_pad, (kernel_height, kernel_width), axis=(2, 3))  # (N, C, ., ., HH, WW)
+    windows = windows[:, :, ::stride, ::stride]  # every stride-th window -> (N, C, H', W', HH, WW) view
+    windows = windows.transpose(1, 4, 5, 0, 2, 3)  # (C, HH, WW, N, H', W') view, still no copy
+    return windows.reshape(channels * kernel_height * kernel_width, -1)  # one copy -> (K, N*H'*W')  Eqn 2.7
+
+
+def _col2im_by_tap(dout_rows: np.ndarray, w: np.ndarray, x_pad_shape, stride: int) -> np.ndarray:
+    """dX_col = W_row^T @ dout_row (Eqn 2.9) then col2im (Eqn 2.10), one kernel tap (k, l) at a time.
+
+    The rows of dX_col that belong to tap (k, l) are ``w[:, :, k, l]^T @ dout_row``, of shape (C, N*H'*W');
+    col2im adds them onto the input positions (i*stride + k, j*stride + l) with one strided slice-add, so
+    overlapping windows add up (Eqn 2.5) and no Python loop runs over pixels. Going tap by tap never holds
+    the whole (C*HH*WW, N*H'*W') matrix: the same arithmetic in a fraction of the memory.
+
+    Inputs:
+    - dout_rows: upstream gradient of shape (F, N*H'*W')
+    - w: filters of shape (F, C, HH, WW)
+    - x_pad_shape: (N, C, H + 2*pad, W + 2*pad)
+    - stride: step between windows
+
+    Returns:
+    - dx_pad: gradient with respect to the padded input, of shape (N, C, H + 2*pad, W + 2*pad)
+    """
+    n_images, channels, padded_height, padded_width = x_pad_shape  # N, C, H+2p, W+2p
+    _, _, kernel_height, kernel_width = w.shape  # F, C, HH, WW
+    out_height = 1 + (padded_height - kernel_height) // stride  # H'  Eqn 2.1
+    out_width = 1 + (padded_width - kernel_width) // stride  # W'  Eqn 2.1
+    w_taps = np.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (F, C, HH, WW) -> (HH, WW, C, F), W_row^T by tap
+    dx_pad = np.zeros((channels, n_images, padded_height, padded_width))  # (C, N, H+2p, W+2p), C first
+    for k in range(kernel_height):  # each kernel row offset
+        for l in range(kernel_width):  # each kernel column offset
+            rows = slice(k, k + stride * (out_height - 1) + 1, stride)  # input rows i*stride + k, i < H'
+            cols = slice(l, l + stride * (out_width - 1) + 1, stride)  # input columns j*stride + l, j < W'
+            dx_tap = w_taps[k, l] @ dout_rows  # (C, F) @ (F, N*H'*W') -> (C, N*H'*W'), rows of  Eqn 2.9
+            dx_pad[:, :, rows, cols] += dx_tap.reshape(channels, n_images, out_height, out_width)  # Eqn 2.10
+    return dx_pad.transpose(1, 0, 2, 3)  # (C, N, H+2p, W+2p) -> (N, C, H+2p, W+2p) view
+
+
+def conv_forward_fast(x, w, b, conv_param):
+    """Convolution forward pass as one matrix product (im2col), same inputs and results as the naive one.
+
+    Inputs:
+    - x: input data of shape (N, C, H, W); nan and inf are allowed and propagate
+    - w: filter weights of shape (F, C, HH, WW)
+    - b: biases of shape (F,)
+    - conv_param: dict with 'stride' (whole number >= 1) and 'pad' (whole number >= 0), both required
+
+    Returns a tuple of:
+    - out: output of shape (N, F, H', W'), H' = 1 + (H + 2*pad - HH) / stride, W' likewise
+    - cache: ``ConvFastCache``
+    """
+    x, w, b, stride, pad, out_height, out_width = _check_inputs(x, w, b, conv_param)  # H', W'  Eqn 2.1
+    n_filters, _, kernel_height, kernel_width = w.shape  # F, C, HH, WW
+    x_pad = _zero_pad(x, pad)  # (N, C, H, W) -> (N, C, H+2p, W+2p)  Eqn 2.0
+    x_cols = _im2col(x_pad, kernel_height, kernel_width, stride)  # -> (C*HH*WW, N*H'*W')  Eqn 2.7
+    w_rows = w.reshape(n_filters, -1)  # (F, C, HH, WW) -> (F, C*HH*WW) view
+    out_rows = w_rows @ x_cols  # (F, K) @ (K, N*H'*W') -> (F, N*H'*W'), one BLAS call  Eqn 2.7
+    out_rows += b[:, None]  # (F, N*H'*W') + (F, 1)  Eqn 2.7
+    out_rows = out_rows.reshape(n_filters, x.shape[0], out_height, out_width)  # -> (F, N, H', W') view
+    out = np.ascontiguousarray(out_rows.transpose(1, 0, 2, 3))  # (F, N, H', W') -> (N, F, H', W')
+    return out, ConvFastCache(x, w, b, stride, pad, x_cols)
+
+
+def conv_backward_fast(dout, cache):
+    """Convolution backward pass as matrix products (Eqns 2.8, 2.9) and col2im (Eqn 2.10); same results.
+
+    Inputs:
+    - dout: upstream gradient of shape (N, F, H', W')
+    - cache: ``ConvFastCache`` from ``conv_forward_fast``
+
+    Returns a tuple of:
+    - dx: gradient with respect to x, of shape (N, C, H, W)
+    - dw: gradient with respect to w, of shape (F, C, HH, WW)
+    - db: gradient with respect to b, of shape (F,)
+    """
+    dout = _check_backward(dout, cache, ConvFastCache, "conv_forward_fast")  # (N, F, H', W')
+    w, stride, pad = cache.w, cache.stride, cache.pad  # w (F, C, HH, WW)
+    n_filters = w.shape[0]  # F
+    height, width = cache.x.shape[2:]  # H, W
+    dout_rows = dout.transpose(1, 0, 2, 3).reshape(n_filters, -1)  # (N, F, H', W') -> (F, N*H'*W') copy
+    db = dout_rows.sum(axis=1)  # (F, N*H'*W') -> (F,)  Eqn 2.3
+    dw = (cache.x_cols @ dout_rows.T).T.reshape(w.shape)  # ((K, NP) @ (NP, F)).T -> (F, C, HH, WW)  Eqn 2.8
+    x_pad_shape = cache.x.shape[:2] + (height + 2 * pad, width + 2 * pad)  # (N, C, H+2p, W+2p)
+    dx_pad = _col2im_by_tap(dout_rows, w, x_pad_shape, stride)  # -> (N, C, H+2p, W+2p)  Eqns 2.9, 2.10
+    dx_view = dx_pad[:, :, pad : pad + height, pad : pad + width]  # crop -> (N, C, H, W) view  Eqn 2.6
+    dx = np.ascontiguousarray(dx_view)  # (N, C, H, W) own C-ordered copy; drops the padded buffer
+    return dx, dw, db

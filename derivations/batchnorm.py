@@ -222,6 +222,66 @@ def verify(config: Config):
                               arrays, reference)
 
 
+SPEC_CHECK = '''\
+import numpy as np
+from layers import batchnorm_backward, batchnorm_forward, eval_numerical_gradient_array, rel_error
+
+rng = np.random.default_rng(231)
+
+# Train-mode forward: means and stds of the features before and after batch normalization
+N, D1, D2, D3 = 200, 50, 60, 3
+X = rng.standard_normal((N, D1))
+W1 = rng.standard_normal((D1, D2))
+W2 = rng.standard_normal((D2, D3))
+a = np.maximum(0, X.dot(W1)).dot(W2)
+print('Before batch normalization:')
+print('  means:', a.mean(axis=0))
+print('  stds: ', a.std(axis=0))
+a_norm, _ = batchnorm_forward(a, np.ones(D3), np.zeros(D3), {'mode': 'train'})
+print('After batch normalization (gamma=1, beta=0): means close to 0, stds close to 1')
+print('  means:', a_norm.mean(axis=0))
+print('  stds: ', a_norm.std(axis=0))
+gamma = np.asarray([1.0, 2.0, 3.0])
+beta = np.asarray([11.0, 12.0, 13.0])
+a_norm, _ = batchnorm_forward(a, gamma, beta, {'mode': 'train'})
+print('After batch normalization (gamma, beta = [1, 2, 3], [11, 12, 13]): means close to beta, stds to gamma')
+print('  means:', a_norm.mean(axis=0))
+print('  stds: ', a_norm.std(axis=0))
+
+# Test-mode forward after warming up the running averages on 50 training batches
+bn_param = {'mode': 'train'}
+gamma, beta = np.ones(D3), np.zeros(D3)
+for _ in range(50):
+    X = rng.standard_normal((N, D1))
+    batchnorm_forward(np.maximum(0, X.dot(W1)).dot(W2), gamma, beta, bn_param)
+bn_param['mode'] = 'test'
+X = rng.standard_normal((N, D1))
+a_norm, _ = batchnorm_forward(np.maximum(0, X.dot(W1)).dot(W2), gamma, beta, bn_param)
+print('After batch normalization (test mode): means close to 0, stds close to 1, noisier')
+print('  means:', a_norm.mean(axis=0))
+print('  stds: ', a_norm.std(axis=0))
+
+# Backward: gradient check of dx, dgamma, dbeta (each lambda varies its own argument)
+N, D = 4, 5
+x = 5 * rng.standard_normal((N, D)) + 12
+gamma = rng.standard_normal(D)
+beta = rng.standard_normal(D)
+dout = rng.standard_normal((N, D))
+bn_param = {'mode': 'train'}
+fx = lambda x: batchnorm_forward(x, gamma, beta, bn_param)[0]
+fg = lambda g: batchnorm_forward(x, g, beta, bn_param)[0]
+fb = lambda b: batchnorm_forward(x, gamma, b, bn_param)[0]
+dx_num = eval_numerical_gradient_array(fx, x, dout)
+dgamma_num = eval_numerical_gradient_array(fg, gamma.copy(), dout)
+dbeta_num = eval_numerical_gradient_array(fb, beta.copy(), dout)
+_, cache = batchnorm_forward(x, gamma, beta, bn_param)
+dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+print('dx error:    ', rel_error(dx_num, dx))
+print('dgamma error:', rel_error(dgamma_num, dgamma))
+print('dbeta error: ', rel_error(dbeta_num, dbeta))
+'''
+
+
 TOPIC = Topic(
     key="batchnorm",
     part=1,
@@ -243,4 +303,5 @@ TOPIC = Topic(
     graph=graph,
     verify=verify,
     impls=("staged graph", "closed form"),
+    spec_check=SPEC_CHECK,
 )

@@ -149,12 +149,15 @@ def _filler(equation, derivation, env, bindings, mode):
     scalars = [env[name] for name in scalar_names]
     result = env[equation.defines]
     if not isinstance(equation.lhs, sp.Indexed):
+
         def fill_scalar(fixed):
             result[()] = function(*operands, *scalars)
+
         return fill_scalar
     lhs_positions = [index_symbols.index(i) for i in equation.lhs.indices]
 
     def fill(fixed):
         for values in _index_grid(equation, derivation.sizes, fixed):
             result[tuple(values[p] for p in lhs_positions)] = function(*values, *operands, *scalars)
+
     return fill

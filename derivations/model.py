@@ -83,12 +83,18 @@ class Equation:
 class Section:
     """A titled run of equations. ``stage`` says how the proof treats it:
     forward equations build the outputs, backward ones are checked against
-    sympy's derivative, asides (test mode, running averages) are typeset only."""
+    sympy's derivative, asides (test mode, running averages) are typeset only.
+
+    ``recurrence``: when set, the section is one step of a recurrence over that
+    index (time): its equations are evaluated together, one value of the index at
+    a time in its direction, so each may read the others' earlier steps (the LSTM's
+    h and c feed each other). Every equation of such a section has that index."""
 
     title: str
     stage: Stage
     equations: tuple[Equation, ...]
     intro: str = ""
+    recurrence: IndexRange | None = None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def main() -> None:
     print(f"all spec checks ({count} topics, forward checks and numerical gradient checks): "
           f"{seconds:.2f} s (goal < 2 s)")
     if not args.skip_app:
-        from bench.app_timing import print_table, measure
+        from bench.app_timing import measure, print_table
 
         print("\nStreamlit app (AppTest), per topic at default sizes:")
         print_table(measure())

@@ -120,13 +120,17 @@ def rnn_forward(x, h0, Wx, Wh, b):
     n_rows, n_steps, n_inputs = x.shape  # N, T, D
     n_hidden = Wh.shape[0]  # H
     x_flat = x.transpose(1, 0, 2).reshape(n_steps * n_rows, n_inputs)  # (N, T, D) -> (T, N, D) -> (T*N, D)
-    input_term = (x_flat @ Wx + b).reshape(n_steps, n_rows, n_hidden)  # (T*N, D) @ (D, H) + (H,) -> (T, N, H)
     h_states = np.empty((n_steps + 1, n_rows, n_hidden))  # (T+1, N, H): h_0 .. h_T
     h_states[0] = h0  # (N, H), the sequence starts from h_0 = h0  Eqn 4.8
+    a_all = h_states[1:].reshape(n_steps * n_rows, n_hidden)  # (T*N, H) view: a_t is built where h_t goes
+    np.matmul(x_flat, Wx, out=a_all)  # (T*N, D) @ (D, H) -> (T*N, H), x_t Wx of every step  Eqn 4.0
+    a_all += b  # (T*N, H) + (H,) -> (T*N, H), input term x_t Wx + b of every step  Eqn 4.0
+    recurrent = np.empty((n_rows, n_hidden))  # (N, H) scratch for h_{t-1} Wh, reused every step
     for t in range(n_steps):  # step t consumes x[:, t] and makes h_states[t + 1]
-        a = h_states[t] @ Wh  # (N, H) @ (H, H) -> (N, H), recurrent term of Eqn 4.0
-        a += input_term[t]  # (N, H) + (N, H) -> (N, H), a = x_t Wx + h_{t-1} Wh + b  Eqn 4.0
-        np.tanh(a, out=h_states[t + 1])  # (N, H) -> (N, H)  Eqns 4.1, 4.8
+        np.matmul(h_states[t], Wh, out=recurrent)  # (N, H) @ (H, H) -> (N, H), recurrent term  Eqn 4.0
+        a_t = h_states[t + 1]  # (N, H) view holding x_t Wx + b
+        a_t += recurrent  # (N, H) + (N, H) -> (N, H), a = x_t Wx + h_{t-1} Wh + b  Eqn 4.0
+        np.tanh(a_t, out=a_t)  # (N, H) -> (N, H), h_t replaces a_t in its slot  Eqns 4.1, 4.8
     h = np.ascontiguousarray(h_states[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H), a copy
     return h, RNNCache(x_flat, h_states, Wx, Wh)  # cache: time-major inputs and states
 
@@ -155,16 +159,17 @@ def rnn_backward(dh, cache):
     n_steps = n_states - 1  # T
     dh = v.array_of_shape("dh", dh, (n_rows, n_steps, n_hidden), "(N, T, H)")  # (N, T, H)
     dh_by_step = dh.transpose(1, 0, 2)  # (N, T, H) -> (T, N, H), a view
-    tanh_grad = 1.0 - cache.h_states[1:] ** 2  # (T, N, H), tanh' = 1 - h_t^2 of every step  Eqn 4.2
+    Wh_T = np.ascontiguousarray(cache.Wh.T)  # (H, H) -> (H, H) transposed once, row-major for the loop
     da_all = np.empty((n_steps, n_rows, n_hidden))  # (T, N, H), da_t of every step
     dprev_h = np.zeros((n_rows, n_hidden))  # (N, H), nothing flows in from beyond the last step
     for t in reversed(range(n_steps)):  # from the last step back to the first
+        h_t = cache.h_states[t + 1]  # (N, H), output of step t
         dh_total = dh_by_step[t] + dprev_h  # (N, H) + (N, H) -> (N, H)  Eqn 4.9
-        np.multiply(dh_total, tanh_grad[t], out=da_all[t])  # (N, H) * (N, H) -> (N, H)  Eqn 4.2
-        dprev_h = da_all[t] @ cache.Wh.T  # (N, H) @ (H, H) -> (N, H)  Eqn 4.4
+        np.multiply(dh_total, 1.0 - h_t**2, out=da_all[t])  # (N, H) * (N, H) -> (N, H)  Eqn 4.2
+        dprev_h = da_all[t] @ Wh_T  # (N, H) @ (H, H) -> (N, H)  Eqn 4.4
     da_flat = da_all.reshape(n_steps * n_rows, n_hidden)  # (T, N, H) -> (T*N, H), a view
-    dx_flat = da_flat @ cache.Wx.T  # (T*N, H) @ (H, D) -> (T*N, D)  Eqn 4.3 for every t
-    dx = np.ascontiguousarray(dx_flat.reshape(n_steps, n_rows, -1).transpose(1, 0, 2))  # -> (N, T, D)
+    dx = np.empty((n_rows, n_steps, cache.Wx.shape[0]))  # (N, T, D), the caller's layout
+    np.matmul(da_all, cache.Wx.T, out=dx.transpose(1, 0, 2))  # (T, N, H) @ (H, D) -> (T, N, D)  Eqn 4.3
     dWx = cache.x_flat.T @ da_flat  # (D, T*N) @ (T*N, H) -> (D, H)  Eqns 4.5, 4.10
     h_prev_flat = cache.h_states[:-1].reshape(n_steps * n_rows, n_hidden)  # h_0 .. h_{T-1} -> (T*N, H)
     dWh = h_prev_flat.T @ da_flat  # (H, T*N) @ (T*N, H) -> (H, H)  Eqns 4.6, 4.10

@@ -82,7 +82,7 @@ def _zero_pad(x: np.ndarray, pad: int) -> np.ndarray:
 
 
 def conv_forward_naive(x, w, b, conv_param):
-    """Convolution forward pass, one output position at a time (for reading, not for speed).
+    """Convolution forward pass, one output element at a time: Eqn 2.2 literally (for reading, not speed).
 
     Inputs:
     - x: input data of shape (N, C, H, W); nan and inf are allowed and propagate
@@ -101,17 +101,19 @@ def conv_forward_naive(x, w, b, conv_param):
     n_filters, _, kernel_height, kernel_width = w.shape  # F, C, HH, WW
     x_pad = _zero_pad(x, pad)  # (N, C, H, W) -> (N, C, H+2p, W+2p)  Eqn 2.0
     out = np.empty((x.shape[0], n_filters, out_height, out_width))  # (N, F, H', W')  Eqn 2.1
-    for i in range(out_height):  # each output row
-        for j in range(out_width):  # each output column
-            rows = slice(i * stride, i * stride + kernel_height)  # HH input rows under out[:, :, i, j]
-            cols = slice(j * stride, j * stride + kernel_width)  # WW input columns under out[:, :, i, j]
-            window = x_pad[:, :, rows, cols]  # (N, C, HH, WW) receptive field
-            out[:, :, i, j] = np.einsum("nckl,fckl->nf", window, w) + b  # sum over c,k,l -> (N, F)  Eqn 2.2
+    for n in range(x.shape[0]):  # each image
+        for f in range(n_filters):  # each filter
+            for i in range(out_height):  # each output row
+                for j in range(out_width):  # each output column
+                    rows = slice(i * stride, i * stride + kernel_height)  # HH padded rows i*s .. i*s+HH-1
+                    cols = slice(j * stride, j * stride + kernel_width)  # WW padded columns j*s .. j*s+WW-1
+                    window = x_pad[n, :, rows, cols]  # (C, HH, WW) receptive field of out[n, f, i, j]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]  # sum over c, k, l -> scalar  Eqn 2.2
     return out, ConvCache(x, w, b, stride, pad, x_pad)
 
 
 def conv_backward_naive(dout, cache):
-    """Convolution backward pass, one output position at a time (for reading, not for speed).
+    """Convolution backward pass, one output element at a time (for reading, not for speed).
 
     Each output position sends its upstream gradient back to the window it read:
     windows that overlap (stride < kernel) add their contributions (Eqn 2.5).
@@ -132,14 +134,15 @@ def conv_backward_naive(dout, cache):
     db = dout.sum(axis=(0, 2, 3))  # (N, F, H', W') -> (F,)  Eqn 2.3
     dw = np.zeros(w.shape)  # (F, C, HH, WW) accumulator  Eqn 2.4
     dx_pad = np.zeros(x_pad.shape)  # (N, C, H+2p, W+2p) accumulator  Eqn 2.5
-    for i in range(dout.shape[2]):  # each output row
-        for j in range(dout.shape[3]):  # each output column
-            rows = slice(i * stride, i * stride + kernel_height)  # HH input rows under out[:, :, i, j]
-            cols = slice(j * stride, j * stride + kernel_width)  # WW input columns under out[:, :, i, j]
-            grad = dout[:, :, i, j]  # (N, F) upstream gradient at this position
-            window = x_pad[:, :, rows, cols]  # (N, C, HH, WW) what the forward read here
-            dw += np.einsum("nf,nckl->fckl", grad, window)  # sum over n -> (F, C, HH, WW)  Eqn 2.4
-            dx_pad[:, :, rows, cols] += np.einsum("nf,fckl->nckl", grad, w)  # sum over f  Eqn 2.5
+    for n in range(dout.shape[0]):  # each image
+        for f in range(dout.shape[1]):  # each filter
+            for i in range(dout.shape[2]):  # each output row
+                for j in range(dout.shape[3]):  # each output column
+                    rows = slice(i * stride, i * stride + kernel_height)  # HH padded rows read by out[n, f, i, j]
+                    cols = slice(j * stride, j * stride + kernel_width)  # WW padded columns read by it
+                    grad = dout[n, f, i, j]  # scalar upstream gradient of this output
+                    dw[f] += grad * x_pad[n, :, rows, cols]  # (C, HH, WW), summed over n, i, j  Eqn 2.4
+                    dx_pad[n, :, rows, cols] += grad * w[f]  # (C, HH, WW); overlaps add up  Eqn 2.5
     dx = dx_pad[:, :, pad : pad + height, pad : pad + width].copy()  # crop -> (N, C, H, W)  Eqn 2.6
     return dx, dw, db
 

@@ -315,5 +315,6 @@ TOPIC = Topic(
     verify=verify,
     activations=activations,
     impls=("naive", "fast"),
+    reference_impl="fast",
     spec_check=SPEC_CHECK,
 )

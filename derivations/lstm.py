@@ -267,5 +267,6 @@ SEQUENCE_TOPIC = Topic(
     derivation=sequence_derivation, graph=recurrent_graphs.lstm_sequence_graph, verify=verify_sequence,
     activations=sequence_plots.lstm_activations,
     impls=("naive", "fast"),
+    reference_impl="fast",
     spec_check=recurrent_spec_checks.LSTM_SEQUENCE,
 )

@@ -206,5 +206,6 @@ SEQUENCE_TOPIC = Topic(
     derivation=sequence_derivation, graph=recurrent_graphs.rnn_sequence_graph, verify=verify_sequence,
     activations=sequence_plots.rnn_activations,
     impls=("naive", "fast"),
+    reference_impl="fast",
     spec_check=recurrent_spec_checks.RNN_SEQUENCE,
 )

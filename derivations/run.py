@@ -60,6 +60,8 @@ def gradient_checks(topic: Topic, config: Config, arrays, upstream, gradients, h
     """Numerical gradient of every input, full for small arrays, sampled for large ones."""
     checks = []
     rng = np.random.default_rng([config.seed, 2])
+    if topic.reference_impl is not None:
+        config = Config(config.layer, config.values, config.seed, topic.reference_impl)
     for name in topic.inputs:
         f = loss_function(topic, config, arrays, upstream, name)
         point = np.array(arrays[name], dtype=np.float64)  # perturbed in place: work on a copy

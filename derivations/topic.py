@@ -129,6 +129,9 @@ class Topic:
     - activations(config, result) -> PlotSpecs of what fits the topic (``result`` is a
       ``derivations.run.RunResult``).
     - impls: implementations offered ("naive", and "fast" where a vectorized twin exists).
+    - reference_impl: the forward implementation the numerical gradient check differentiates
+      (the vectorized one where it exists: tests prove it equal to the naive one to 1e-10, and
+      the check runs two forwards per input entry). ``None``: the configuration's own.
     - spec_check: Python source of the spec's own check(s) for this layer, written correctly
       (each lambda uses its argument), printing relative errors; run by the notebook export.
     """
@@ -149,6 +152,7 @@ class Topic:
     activations: Callable[[Config, Any], tuple[PlotSpec, ...]] = lambda config, result: ()
     impls: tuple[str, ...] = ("naive",)
     spec_check: str = ""
+    reference_impl: str | None = None
 
     def field(self, name: str) -> Field:
         for item in self.fields:

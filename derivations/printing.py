@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 from derivations.model import Derivation, Equation
 
@@ -12,12 +13,23 @@ def symbol_names(derivation: Derivation) -> dict[sp.Symbol, str]:
     return {sp.Symbol(var.name): var.latex for var in derivation.variables}
 
 
+class _Printer(LatexPrinter):
+    """sympy's LaTeX, except that an indexed entry of a decorated name is bracketed:
+    ``(x_{c})_{n,d}`` and ``(\frac{\\partial L}{\\partial y})_{n,d}`` instead of the
+    ambiguous ``x_{c n,d}`` that plain subscript stacking renders."""
+
+    def _print_Indexed(self, expr):  # noqa: N802 - sympy dispatches on this name
+        base = self._print(expr.base)
+        if any(mark in base for mark in ("_", "^", "\\frac")):
+            base = rf"\left({base}\right)"
+        indices = ",".join(self._print(i) for i in expr.indices)
+        return f"{{{base}}}_{{{indices}}}"
+
+
 def equation_latex(equation: Equation, derivation: Derivation) -> str:
     """``lhs = rhs`` in LaTeX, without the equation number."""
-    names = symbol_names(derivation)
-    lhs = sp.latex(equation.lhs, symbol_names=names)
-    rhs = sp.latex(equation.rhs, symbol_names=names)
-    return f"{lhs} = {rhs}"
+    printer = _Printer({"symbol_names": symbol_names(derivation)})
+    return f"{printer.doprint(equation.lhs)} = {printer.doprint(equation.rhs)}"
 
 
 def dims_text(name: str, derivation: Derivation) -> str:

@@ -42,6 +42,9 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 bench: $(VENV)/.dev
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet \
+	  --disable-pip-version-check -r requirements-bench.txt \
+	  || echo "PyTorch could not be installed: the benchmark says 'not installed' in its column"
 	$(BIN)/python -m bench
 
 clean:

@@ -19,6 +19,7 @@ import streamlit as st  # noqa: E402
 
 from app import compute, controls, stepper, views  # noqa: E402
 from app.state import config_from_values  # noqa: E402
+from app.text import escape_markdown  # noqa: E402
 
 LOG = logging.getLogger("backprop_explorer")
 TABS = ("Shapes", "Derivation", "Computational graph", "Activations", "Gradient check", "Export")
@@ -44,10 +45,10 @@ def guarded(title: str, draw, *args) -> None:
     try:
         draw(*args)
     except ValueError as error:
-        st.error(f"{title}: {error}")
+        st.error(escape_markdown(f"{title}: {error}"))
     except Exception as error:  # noqa: BLE001 - the page must survive any one part failing
         LOG.exception("%s failed", title)
-        st.error(f"Unexpected error in {title}: {type(error).__name__}: {error}")
+        st.error(escape_markdown(f"Unexpected error in {title}: {type(error).__name__}: {error}"))
 
 
 def configuration():
@@ -61,15 +62,15 @@ def configuration():
                             help="Hides the controls, enlarges the type and puts the step-through first.")
     st.markdown(BASE_CSS + (LECTURE_CSS if present else ""), unsafe_allow_html=True)
     for message in url_errors:
-        st.error(f"From the link: {message}")
+        st.error(escape_markdown(f"From the link: {message}"))
     if ignored:
-        st.warning(f"Ignored link parameters that this topic does not have: {', '.join(ignored)}")
+        st.warning(escape_markdown(f"Ignored link parameters that this topic does not have: {', '.join(ignored)}"))
     topic, values, seed, impl = controls.sidebar()
     heading.title(f"Backprop Explorer: {topic.title}")
     try:
         config = config_from_values(topic, values, seed, impl)
     except ValueError as error:
-        st.error(f"Invalid setting: {error}")
+        st.error(escape_markdown(f"Invalid setting: {error}"))
         st.stop()
     controls.write_url(config, present)
     guarded("starting the proof", compute.proof_status, config)  # it runs while the page is drawn
@@ -83,11 +84,11 @@ def run_or_stop(config) -> None:
     except ValueError as error:
         advice = compute.alternatives_for(config)
         hint = f" With the other values unchanged, {advice}." if advice else ""
-        st.error(f"This configuration is not valid: {str(error).rstrip('.')}.{hint}")
+        st.error(escape_markdown(f"This configuration is not valid: {str(error).rstrip('.')}.{hint}"))
         st.stop()
     except Exception as error:  # noqa: BLE001 - a bug in one topic must not show a traceback
         LOG.exception("running %s failed", config)
-        st.error(f"Unexpected error while running this configuration: {type(error).__name__}: {error}")
+        st.error(escape_markdown(f"Unexpected error while running this configuration: {type(error).__name__}: {error}"))
         st.stop()
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 from app import compute
 from app.derivation_view import backward_equations_of, equation_by_number, forward_then_backward
 from app.graph_view import graph_dot, node_stats, variable_shapes
+from app.text import escape_markdown
 from derivations.topic import Config
 
 LOG = logging.getLogger("backprop_explorer")
@@ -39,7 +40,7 @@ def step_through(config: Config, large: bool = False) -> None:
         _draw(config, large)
     except Exception as error:  # noqa: BLE001 - an error box, never a traceback
         LOG.exception("step-through failed for %s", config)
-        st.error(f"Unexpected error in the step-through: {type(error).__name__}: {error}")
+        st.error(escape_markdown(f"Unexpected error in the step-through: {type(error).__name__}: {error}"))
 
 
 def _draw(config: Config, large: bool) -> None:

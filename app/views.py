@@ -12,6 +12,7 @@ import streamlit as st
 
 from app import check_figures, compute, exports
 from app.derivation_view import forward_then_backward
+from app.text import escape_markdown
 from derivations.catalog import TOPICS
 from derivations.model import Verification
 from derivations.printing import dims_latex
@@ -72,7 +73,7 @@ def derivation_tab(config: Config) -> None:
     if status.state == "done":
         verification_summary(status.verification)
     elif status.state == "failed":
-        st.warning(f"The sympy proof could not be completed: {status.message}")
+        st.warning(escape_markdown(f"The sympy proof could not be completed: {status.message}"))
     else:
         pending_proof(config)
     for section in forward_then_backward(compute.sections_of(config)):
@@ -106,7 +107,7 @@ def verification_summary(verification: Verification) -> None:
                    f"{verification.seconds:.2f} s).")
     else:
         failed = [f"{c.gradient} (Eqn {c.equation}): {c.detail}" for c in verification.checks if not c.passed]
-        st.error("Verification failed: " + ("; ".join(failed) or "no gradient was checked"))
+        st.error(escape_markdown("Verification failed: " + ("; ".join(failed) or "no gradient was checked")))
 
 
 def verification_details(verification: Verification) -> None:

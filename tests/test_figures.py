@@ -223,3 +223,11 @@ def test_equation_views_are_numbered_and_ordered():
         assert all(eq.latex.endswith(rf"\tag{{{eq.number}}}") for eq in equations)
         graph = topic.graph(topic.default_config())
         assert any(backward_equations_of(views, node.id) for node in graph.nodes), topic.key
+
+
+def test_error_text_is_shown_verbatim_not_as_markdown():
+    from app.text import escape_markdown
+
+    shown = escape_markdown("pad=1, stride=3: (H + 2*pad - HH) = 2 for pool_height, cost $5")
+    assert "2\\*pad" in shown and "pool\\_height" in shown and "\\$5" in shown
+    assert shown.replace("\\", "") == "pad=1, stride=3: (H + 2*pad - HH) = 2 for pool_height, cost $5"

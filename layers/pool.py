@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from layers import validation as v
 
@@ -115,9 +116,10 @@ def max_pool_backward_naive(dout, cache):
 def _stack_window_offsets(x: np.ndarray, pool_height: int, pool_width: int, stride: int) -> np.ndarray:
     """(N, C, H, W) -> (ph*pw, N, C, H', W'): slab k*pw + l holds x[n, c, i*stride + k, j*stride + l].
 
-    Slab o is every window's element number o in row-major order; one strided copy per offset. This one
-    path also serves windows that tile x exactly (stride == window): a separate reshape path measured no
-    faster, since NumPy reduces the small strided window axes of a reshaped view slowly.
+    Slab o is every window's element number o in row-major order; one strided copy per offset. Used for
+    disjoint windows (stride >= window), including windows that tile x exactly: a separate reshape path
+    measured no faster, since NumPy reduces the small strided window axes of a reshaped view slowly.
+    Overlapping windows go through ``_separable_max`` instead, which shares the work of common rows.
     """
     out_height = 1 + (x.shape[2] - pool_height) // stride  # H'  Eqn 3.0
     out_width = 1 + (x.shape[3] - pool_width) // stride  # W'  Eqn 3.0
@@ -134,18 +136,73 @@ def _stack_window_offsets(x: np.ndarray, pool_height: int, pool_width: int, stri
 def _first_max_offset(stacked: np.ndarray, out: np.ndarray) -> np.ndarray:
     """(ph*pw, N, C, H', W'), (N, C, H', W') -> (N, C, H', W') index of the first slab equal to ``out``.
 
-    Counts the slabs passed before the first maximum (branch-free, like ``np.argmax`` on ties);
-    windows whose max is nan get the index of their first nan, as ``np.argmax`` gives.
+    Counts the slabs passed before the first maximum (branch-free, like ``np.argmax`` on ties).
+    A window whose max is nan has no slab equal to it: ``_route_nan_windows`` fixes those.
     """
     searching = np.ones(out.shape, dtype=bool)  # (N, C, H', W') True until a maximum is met
     first = np.zeros(out.shape, dtype=np.min_scalar_type(len(stacked)))  # (N, C, H', W') small uint counter
     for offset in range(len(stacked) - 1):  # the last slab needs no test: it is all that is left
         searching &= stacked[offset] != out  # (N, C, H', W') still no maximum at offsets <= offset  Eqn 3.2
         first += searching  # (N, C, H', W') one more offset passed  Eqn 3.2
+    return first  # (N, C, H', W') small unsigned ints; nan windows are fixed by the caller
+
+
+def _separable_max(x: np.ndarray, pool_height: int, pool_width: int, stride: int):
+    """Max and first argmax of every window by a row pass then a column pass, for overlapping windows.
+
+    (N, C, H, W) -> out (N, C, H', W'), argmax (N, C, H', W') small unsigned ints k*pw + l.
+
+    The row pass takes, for every input row, the max over the pw columns of each window
+    (``row_max``) and the first column reaching it (``row_arg``); the column pass takes the max of
+    ``row_max`` over the ph rows of each window. That is (pw - 1) + (ph - 1) comparisons per window
+    instead of ph*pw - 1, and windows sharing rows share the row pass. The window's first maximum in
+    row-major order lies in its first row k that reaches the max, at that row's first column
+    ``row_arg``; strict ``>`` keeps the earliest offset on ties. Each offset updates the argmax with
+    ``maximum(arg, is_greater * candidate)``: the candidates grow with the offset, so this keeps the
+    last offset that was strictly greater, branch-free. Windows whose max is nan are left to
+    ``_route_nan_windows`` (every comparison with nan is False).
+    """
+    out_height = 1 + (x.shape[2] - pool_height) // stride  # H'  Eqn 3.0
+    out_width = 1 + (x.shape[3] - pool_width) // stride  # W'  Eqn 3.0
+    index_type = np.min_scalar_type(pool_height * pool_width - 1)  # uint8 up to 256 offsets
+    rows = slice(0, stride * (out_height - 1) + 1, stride)  # input rows i*stride of the window tops
+    cols = slice(0, stride * (out_width - 1) + 1, stride)  # input columns j*stride of the window lefts
+    row_max = x[:, :, :, cols].copy()  # (N, C, H, W') offset l = 0 of every row segment  Eqn 3.1
+    row_arg = np.zeros(row_max.shape, dtype=index_type)  # (N, C, H, W') first column l of the row max
+    is_greater = np.empty(row_max.shape, dtype=bool)  # (N, C, H, W') scratch
+    candidate = np.empty(row_max.shape, dtype=index_type)  # (N, C, H, W') scratch
+    for l in range(1, pool_width):  # each later window column
+        column = x[:, :, :, l + cols.start : l + cols.stop : stride]  # (N, C, H, W') view, columns j*s + l
+        np.greater(column, row_max, out=is_greater)  # strictly greater: ties keep the earlier l  Eqn 3.2
+        np.multiply(is_greater, index_type.type(l), out=candidate)  # l where greater, else 0
+        np.maximum(row_arg, candidate, out=row_arg)  # (N, C, H, W') last l that was greater  Eqn 3.2
+        np.maximum(row_max, column, out=row_max)  # (N, C, H, W') running max over columns  Eqn 3.1
+    out = row_max[:, :, rows].copy()  # (N, C, H', W') window row k = 0  Eqn 3.1
+    argmax = row_arg[:, :, rows].copy()  # (N, C, H', W') k*pw + l for k = 0  Eqn 3.2
+    is_greater, candidate = is_greater[:, :, :out_height], candidate[:, :, :out_height]  # (N, C, H', W')
+    for k in range(1, pool_height):  # each later window row
+        window_row = slice(k + rows.start, k + rows.stop, stride)  # input rows i*s + k
+        np.greater(row_max[:, :, window_row], out, out=is_greater)  # row k beats rows < k  Eqn 3.2
+        np.add(row_arg[:, :, window_row], index_type.type(k * pool_width), out=candidate)  # k*pw + l
+        np.multiply(candidate, is_greater, out=candidate)  # k*pw + l where greater, else 0
+        np.maximum(argmax, candidate, out=argmax)  # (N, C, H', W') first maximum so far  Eqn 3.2
+        np.maximum(out, row_max[:, :, window_row], out=out)  # (N, C, H', W') running max  Eqn 3.1
+    return out, argmax
+
+
+def _route_nan_windows(x: np.ndarray, out: np.ndarray, argmax: np.ndarray, pool_height: int,
+                       pool_width: int, stride: int) -> np.ndarray:
+    """Point the argmax of every window whose max is nan at its first nan, as ``np.argmax`` does.
+
+    x (N, C, H, W), out and argmax (N, C, H', W'); returns argmax as a plain (N, C, H', W') index array.
+    """
     nan_windows = np.isnan(out)  # (N, C, H', W') windows whose max is nan
+    argmax = argmax.astype(np.intp)  # (N, C, H', W') small uints -> plain index array
     if nan_windows.any():  # rare: route to the first nan, as np.argmax does
-        first[nan_windows] = np.isnan(stacked[:, nan_windows]).argmax(axis=0)  # (ph*pw, n_nan) -> (n_nan,)
-    return first.astype(np.intp)  # (N, C, H', W') as a plain index array
+        windows = sliding_window_view(x, (pool_height, pool_width), axis=(2, 3))  # (N, C, ., ., ph, pw)
+        windows = windows[:, :, ::stride, ::stride][nan_windows]  # (n_nan, ph, pw) copies of nan windows
+        argmax[nan_windows] = np.isnan(windows.reshape(len(windows), -1)).argmax(axis=1)  # Eqn 3.2
+    return argmax
 
 
 def max_pool_forward_fast(x, pool_param):
@@ -160,9 +217,13 @@ def max_pool_forward_fast(x, pool_param):
     - cache: ``MaxPoolFastCache`` (it also holds the argmax of every window)
     """
     x, pool_height, pool_width, stride, _, _ = _check_inputs(x, pool_param)  # x (N, C, H, W)
-    stacked = _stack_window_offsets(x, pool_height, pool_width, stride)  # -> (ph*pw, N, C, H', W')
-    out = stacked.max(axis=0)  # (ph*pw, N, C, H', W') -> (N, C, H', W')  Eqn 3.1
-    argmax = _first_max_offset(stacked, out)  # (N, C, H', W') k*pw + l of the first max  Eqn 3.2
+    if stride < pool_height or stride < pool_width:  # overlapping windows share rows: separable passes
+        out, argmax = _separable_max(x, pool_height, pool_width, stride)  # (N, C, H', W') each  Eqns 3.1, 3.2
+    else:  # disjoint windows: one contiguous slab per offset, then a reduction over the slabs
+        stacked = _stack_window_offsets(x, pool_height, pool_width, stride)  # -> (ph*pw, N, C, H', W')
+        out = stacked.max(axis=0)  # (ph*pw, N, C, H', W') -> (N, C, H', W')  Eqn 3.1
+        argmax = _first_max_offset(stacked, out)  # (N, C, H', W') k*pw + l of the first max  Eqn 3.2
+    argmax = _route_nan_windows(x, out, argmax, pool_height, pool_width, stride)  # nan windows  Eqn 3.2
     return out, MaxPoolFastCache(x, pool_height, pool_width, stride, argmax)
 
 
@@ -183,6 +244,8 @@ def max_pool_backward_fast(dout, cache):
     window_offsets = np.arange(cache.pool_height)[:, None] * width + np.arange(pool_width)  # (ph, pw) k*W + l
     corners = (np.arange(out_height)[:, None] * width + np.arange(out_width)) * stride  # (H', W') i*s*W + j*s
     planes = np.arange(n_images * channels).reshape(n_images, channels, 1, 1) * (height * width)  # (N,C,1,1)
-    targets = planes + corners + window_offsets.ravel().take(cache.argmax)  # (N, C, H', W') flat index in x
+    targets = window_offsets.ravel().take(cache.argmax)  # (N, C, H', W') k*W + l of each first maximum
+    targets += corners  # + i*s*W + j*s, in place: (N, C, H', W') + (H', W')
+    targets += planes  # + the (n, c) plane's start: (N, C, H', W') flat index in x
     dx = np.bincount(targets.ravel(), weights=dout.ravel(), minlength=cache.x.size)  # sum per target  Eqn 3.3
     return dx.reshape(cache.x.shape)  # (N*C*H*W,) -> (N, C, H, W)

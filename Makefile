@@ -41,11 +41,13 @@ test: $(VENV)/.dev system-deps
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
+# glibc's malloc thresholds are fixed for the benchmark (for NumPy and PyTorch alike): by default they
+# move with the allocation history, and each array then costs fresh page faults some runs and not others.
 bench: $(VENV)/.dev
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet \
 	  --disable-pip-version-check -r requirements-bench.txt \
 	  || echo "PyTorch could not be installed: the benchmark says 'not installed' in its column"
-	$(BIN)/python -m bench
+	MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_MMAP_THRESHOLD_=268435456 $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -183,5 +183,4 @@ def recurrent_row(kind: str, n=32, t=50, d=64, h=128) -> Row:
 def torch_version() -> str:
     if torch is None:
         return "not installed"
-    torch.set_num_threads(2)
     return f"{torch.__version__} ({torch.get_num_threads()} threads)"

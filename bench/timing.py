@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 
-def median_seconds(work: Callable[[], object], repeats: int = 7, warmup: int = 2, budget: float = 20.0) -> float:
+def median_seconds(work: Callable[[], object], repeats: int = 15, warmup: int = 3, budget: float = 20.0) -> float:
     """Median of ``repeats`` timed calls after ``warmup`` untimed ones; stops early past ``budget`` seconds."""
     for _ in range(warmup):
         work()

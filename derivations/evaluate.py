@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.codeprinter import CodePrinter
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.pycode import PythonCodePrinter
+from sympy.printing.pycode import PythonCodePrinter, SymPyPrinter
 
 from derivations.functions import NUMERIC_FUNCTIONS, SYMBOLIC_FUNCTIONS
 from derivations.model import Derivation, Equation, IndexRange, Stage
@@ -46,6 +46,22 @@ def _numeric_printer() -> NumPyPrinter:
     return _LazyPiecewisePrinter({**settings, "user_functions": {name: name for name in NUMERIC_FUNCTIONS}})
 
 
+class _ExactPrinter(SymPyPrinter):
+    """sympy's own printer, except that numbers stay sympy numbers: the default prints 1/2 as the
+    Python expression ``1/2``, a float, which would put 0.5 into a proof that claims to be exact."""
+
+    def _print_Rational(self, expr):  # noqa: N802 - sympy dispatches on this name
+        return f"Rational({expr.p}, {expr.q})"
+
+    def _print_Half(self, expr):  # noqa: N802
+        return "Rational(1, 2)"
+
+
+def _symbolic_printer() -> SymPyPrinter:
+    settings = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
+    return _ExactPrinter({**settings, "user_functions": {name: name for name in SYMBOLIC_FUNCTIONS}})
+
+
 @functools.lru_cache(maxsize=1024)
 def _compiled(rhs: sp.Expr, index_symbols: tuple[sp.Symbol, ...], mode: Mode):
     """``rhs`` as a Python function of (index values..., arrays...) and the array names it reads."""
@@ -53,8 +69,9 @@ def _compiled(rhs: sp.Expr, index_symbols: tuple[sp.Symbol, ...], mode: Mode):
     labels = {b.label for b in bases}
     free = {s for s in rhs.free_symbols if isinstance(s, sp.Symbol)}  # drops Indexed entries
     scalars = tuple(sorted(free - set(index_symbols) - labels, key=str))
-    modules = [NUMERIC_FUNCTIONS, "math", "numpy"] if mode == "numeric" else [SYMBOLIC_FUNCTIONS, "sympy"]
-    printer = _numeric_printer() if mode == "numeric" else None
+    modules = [NUMERIC_FUNCTIONS, "math", "numpy"] if mode == "numeric" else [
+        {**SYMBOLIC_FUNCTIONS, "Rational": sp.Rational}, "sympy"]
+    printer = _numeric_printer() if mode == "numeric" else _symbolic_printer()
     function = sp.lambdify([*index_symbols, *bases, *scalars], rhs, modules=modules, printer=printer)
     return function, tuple(str(b.label) for b in bases), tuple(str(s) for s in scalars)
 
